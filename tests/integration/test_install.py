@@ -176,7 +176,7 @@ def test_upgrade_rollback_and_idempotent_rollback(tmp_path, release_catalog):
             "register": "info",
         },
     ]
-    results, _ = play(tmp_path, tasks)
+    results, _output = play(tmp_path, tasks)
     assert results["upgrade"]["previous_version"] == "1.1.0"
     assert changed(results, "rb_check", "rb1", "rb2") == [True, True, False]
     assert results["rb1"]["rolled_back_from"] == "1.2.0"
@@ -202,7 +202,7 @@ def test_drift_is_seen_and_repaired(tmp_path, release_catalog):
         {**task, "register": "repair"},
         {**info, "register": "repaired"},
     ]
-    results, _ = play(tmp_path, tasks)
+    results, _output = play(tmp_path, tasks)
     assert results["drifted"]["drift"] is True
     assert results["drifted"]["drifted_files"] == ["allfi"]
     assert results["repair"]["changed"] is True
@@ -257,7 +257,7 @@ def test_failures_leave_the_active_release(tmp_path, github, release_catalog):
             "register": "wrong_version",
         },
     ]
-    results, _ = play(tmp_path, tasks)
+    results, _output = play(tmp_path, tasks)
     assert results["truncated"]["failed"] is True
     assert "announced" in results["truncated"]["msg"]
     assert "(1.1.0)" in results["truncated"]["msg"]
@@ -296,7 +296,7 @@ def test_hand_installed_host_is_adopted(tmp_path, release_catalog):
             "register": "back",
         },
     ]
-    results, _ = play(tmp_path, tasks)
+    results, _output = play(tmp_path, tasks)
     assert results["before"]["unmanaged_binary"] == str(root / "allfi")
     assert results["before"]["unmanaged_version"] == "1.1.0"
     assert results["adopt"]["adopted"] == "1.1.0"

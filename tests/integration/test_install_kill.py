@@ -54,7 +54,7 @@ def start(args, path):
 
 def run_to_end(args, path):
     process = start(args, path)
-    out, _ = process.communicate(timeout=120)
+    out, _err = process.communicate(timeout=120)
     result = json.loads(out)
     assert not result.get("failed"), result["msg"]
     return result

@@ -13,8 +13,6 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.fixtures.releases import ReleaseSpec, build_release
 
 REPO = Path(__file__).resolve().parents[4]
@@ -61,13 +59,6 @@ def build(
         binary_sha256=_binary_sha256(asset.path),
         size=asset.size,
     )
-
-
-@pytest.fixture(scope="session", name="releases")
-def releases_fixture(tmp_path_factory):
-    """linux-amd64 archives of 1.0.0, 1.1.0, 1.2.0 and 1.3.0, by version."""
-    out = tmp_path_factory.mktemp("install-releases")
-    return {v: build(out, v) for v in ("1.0.0", "1.1.0", "1.2.0", "1.3.0")}
 
 
 def elf_header(

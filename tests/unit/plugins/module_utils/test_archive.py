@@ -13,12 +13,11 @@ from ansible_collections.allfi.ota.plugins.module_utils._archive import (
     member_parts,
 )
 from ansible_collections.allfi.ota.plugins.module_utils._errors import AllfiOtaError
-from tests.unit.plugins.module_utils.install_support import (  # noqa: F401
+from tests.unit.plugins.module_utils.install_support import (
     EXECUTABLE,
     elf_header,
     good_entries,
     macho_header,
-    releases_fixture,
     tar_entry,
     write_tar,
 )
@@ -26,14 +25,27 @@ from tests.unit.plugins.module_utils.install_support import (  # noqa: F401
 TOP = "allfi-1.2.0-linux-amd64"
 
 
-def extract(tmp_path, entries, **options):
+def extract(
+    tmp_path,
+    entries,
+    *,
+    binary_name="allfi",
+    max_size=1024 * 1024,
+    platform_name="linux-amd64",
+    **options,
+):
     archive = write_tar(tmp_path / "release.tar.gz", entries)
     dest = tmp_path / "stage"
     dest.mkdir()
-    options.setdefault("binary_name", "allfi")
-    options.setdefault("max_size", 1024 * 1024)
-    options.setdefault("platform_name", "linux-amd64")
-    return extract_release(str(archive), str(dest), **options), dest
+    result = extract_release(
+        str(archive),
+        str(dest),
+        binary_name=binary_name,
+        max_size=max_size,
+        platform_name=platform_name,
+        **options,
+    )
+    return result, dest
 
 
 def files_under(root):
@@ -94,7 +106,7 @@ def test_binary_name_option_names_the_executable(tmp_path):
         tar_entry(f"{TOP}/allfi-server", "exe", EXECUTABLE),
         tar_entry(f"{TOP}/allfi", "file", b"not this one"),
     ]
-    _, dest = extract(tmp_path, entries, binary_name="allfi-server")
+    _result, dest = extract(tmp_path, entries, binary_name="allfi-server")
     assert files_under(dest) == ["allfi-server"]
 
 
@@ -271,7 +283,7 @@ def test_not_an_archive_is_refused(tmp_path):
 
 
 def test_header_check_is_skipped_without_a_platform(tmp_path):
-    result, _ = extract(
+    result, _dest = extract(
         tmp_path, good_entries(binary=elf_header(183)), platform_name=None
     )
     assert result.binary_size == 64

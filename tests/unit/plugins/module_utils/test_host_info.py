@@ -13,9 +13,6 @@ from ansible_collections.allfi.ota.plugins.module_utils._host_info import (
     service_manager,
 )
 from ansible_collections.allfi.ota.plugins.module_utils._install import run_install
-from tests.unit.plugins.module_utils.install_support import (  # noqa: F401
-    releases_fixture,
-)
 
 
 def make_root(tmp_path, *folders):

@@ -21,10 +21,9 @@ from ansible_collections.allfi.ota.plugins.module_utils._layout import (
     switch_symlink,
 )
 from ansible_collections.allfi.ota.plugins.module_utils._lock import InstallLock
-from tests.unit.plugins.module_utils.install_support import (  # noqa: F401
+from tests.unit.plugins.module_utils.install_support import (
     EXECUTABLE,
     good_entries,
-    releases_fixture,
     sha256_of,
     write_tar,
 )
@@ -549,7 +548,7 @@ def test_recover_undoes_when_placed_files_are_incomplete(tmp_path, releases):
 
 
 def test_next_install_recovers_and_warns(tmp_path, releases):
-    root, _ = place_half_done(tmp_path, releases, "place")
+    root, _layout = place_half_done(tmp_path, releases, "place")
     outcome = install(root, releases["1.2.0"])
     assert any("undid the install of 1.2.0" in w for w in outcome.warnings)
     assert outcome.result["changed"] is True

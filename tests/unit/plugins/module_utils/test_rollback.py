@@ -9,9 +9,6 @@ import pytest
 from ansible_collections.allfi.ota.plugins.module_utils._errors import AllfiOtaError
 from ansible_collections.allfi.ota.plugins.module_utils._install import run_install
 from ansible_collections.allfi.ota.plugins.module_utils._rollback import run_rollback
-from tests.unit.plugins.module_utils.install_support import (  # noqa: F401
-    releases_fixture,
-)
 
 
 def install(root, release, **extra):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tests.unit.plugins.module_utils.install_support import (  # noqa: F401
-    releases_fixture,
+from tests.unit.plugins.module_utils.install_support import (
     run_module,
 )
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.plugins.module_utils.install_support import (  # noqa: F401
-    releases_fixture,
-    run_module,
-)
+from tests.unit.plugins.module_utils.install_support import run_module
 
 
 def install(release, root, tmp_path):
