@@ -96,6 +96,9 @@ lint: venv collection-link ## black --check, ruff, yamllint, ansible-lint (produ
 	@$(BIN)/ansible-lint --profile production --offline --nocolor -q
 
 sanity: venv ## ansible-test sanity in a copy shaped ansible_collections/allfi/ota.
+	@echo "==> sanity: make sure shellcheck is installed (ansible-test skips its test without it)"
+	@command -v shellcheck >/dev/null 2>&1 || { \
+	  apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
 	@echo "==> sanity: ansible-test sanity --requirements --python 3.11"
 	@bash scripts/sanity.sh
 
