@@ -55,3 +55,36 @@ def test_default_is_the_same_in_both_and_documented(name):
 @pytest.mark.parametrize(("name", "default"), sorted(ISSUE_VARIABLES.items()))
 def test_issue_variables_keep_their_names_and_defaults(name, default):
     assert DEFAULTS[name] == default
+
+
+# The fleet playbooks' settings, read by the role's fleet_* task files.
+FLEET_VARIABLES = {
+    "allfi_ota_batches": [1, "10%", "100%"],
+    "allfi_ota_max_fail_percentage": 0,
+    "allfi_ota_max_failed_hosts": 0,
+    "allfi_ota_force": False,
+    "allfi_ota_status_health_timeout": 5,
+}
+
+
+# Columns: variable of the fleet playbooks, its default there
+@pytest.mark.parametrize(("name", "default"), sorted(FLEET_VARIABLES.items()))
+def test_fleet_variables_keep_their_defaults(name, default):
+    assert DEFAULTS[name] == default
+
+
+# Columns: fleet variable holding a controller path, how its default ends
+@pytest.mark.parametrize(
+    ("name", "ending"),
+    [
+        ("allfi_ota_failed_versions_file", "/allfi.ota/failed-versions.json' }}"),
+        ("allfi_ota_report_dir", "/allfi-ota-report"),
+    ],
+)
+def test_fleet_paths_have_their_defaults(name, ending):
+    assert DEFAULTS[name].endswith(ending)
+
+
+def test_target_is_left_to_the_playbooks():
+    # A play's hosts: line is templated before any role loads.
+    assert "allfi_ota_target" not in DEFAULTS
