@@ -51,7 +51,9 @@ $(VENV_STAMP): requirements-dev.txt
 	  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; }
 	@echo "==> venv: create $(VENV) and install the pinned tools from requirements-dev.txt"
 	@$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
-	@$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@mkdir -p .build
+	@$(BIN)/python -m pip install -q -r requirements-dev.txt >.build/pip-install.log 2>&1 || { \
+	  cat .build/pip-install.log >&2; echo "venv: pip install failed (log above)" >&2; exit 1; }
 	@touch $@
 
 venv-upgrade: ## Upgrade pip and the tools to their newest versions and re-pin them.
