@@ -29,7 +29,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.chart import line_chart
 from bench.stats import Sample, downtime, ratio, summary, traffic
+from tests.fixtures.net import free_port
 
 RESULTS = REPO / "bench" / "results"
 CATALOG = REPO / ".build" / "bench" / "catalog"
@@ -103,13 +103,6 @@ def machine() -> dict:
         "ansible_core": core,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def build_catalog() -> dict[str, str]:

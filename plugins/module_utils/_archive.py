@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import IO, Iterator
 
 from ansible_collections.allfi.ota.plugins.module_utils._errors import AllfiOtaError
+from ansible_collections.allfi.ota.plugins.module_utils._layout import fsync_dir
 from ansible_collections.allfi.ota.plugins.module_utils._platform import (
     HEADER_BYTES,
     check_executable_header,
@@ -279,15 +280,6 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def fsync_dir(path: str) -> None:
-    """Flush a folder's entries to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def extract_release(

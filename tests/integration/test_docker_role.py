@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.net import free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -43,12 +44,6 @@ def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["docker", *args], capture_output=True, text=True, check=check, timeout=120
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -172,7 +167,7 @@ def docker_project(busybox_image, github, tmp_path):
     project = DockerProject(
         name=name,
         project_dir=tmp_path / "project",
-        port=_free_port(),
+        port=free_port(),
         workdir=tmp_path,
         api_url=github.api_url,
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.net import free_port
 from tests.fixtures.standin import build_standin
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,12 +30,6 @@ def run_module(name: str, args: dict) -> dict:
     )
     assert completed.stdout, completed.stderr
     return json.loads(completed.stdout)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

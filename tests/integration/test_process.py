@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.net import free_port
 from tests.fixtures.standin import build_standin
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,12 +37,6 @@ def run_module(name: str, args: dict, check_mode: bool = False) -> dict:
     )
     assert completed.stdout, completed.stderr
     return json.loads(completed.stdout)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def health(port: int) -> dict | None:
