@@ -11,11 +11,19 @@ GitHub on 127.0.0.1, for N = 5 and 20 hosts:
 - per-host downtime during the 1.2.0 rollouts of 5 hosts (health polled at 20 Hz);
 - time from the start of the canary of the broken 1.3.0 to the rollout stopping;
 - peak memory of allfi.ota.install for 16/128/512 MiB executables
-  (bench/install_memory.py).
+  (bench/install_memory.py);
+- when Docker answers, the container fleet: 5 containers with systemd as PID 1
+  (allfi-bc-01..05, options as in .config/molecule/config.yml, network host, each
+  AllFi on its own port), 1.1.0 deployed by playbooks/deploy.yml, then the
+  rollout to 1.2.0 timed for ours and for the baseline (restarting through
+  systemd), the containers recreated between the two; always removed at the end.
 Writes bench/results/results.json, results.md and rollout-time.png.
 
 Run as root from the repository root (bench/run.sh prepares the environment):
-    .venv/bin/python bench/run.py [--sizes 5,20] [--keep-work]
+    .venv/bin/python bench/run.py [--sizes 5,20] [--keep-work] [--skip-memory]
+        [--skip-containers | --only containers]
+--only containers measures the container fleet alone and merges its rows into
+the results.json and results.md already in the results folder.
 """
 
 from __future__ import annotations
@@ -58,12 +66,22 @@ ONE_BATCH = ["100%"]
 FORKS = 5
 POLL_HZ = 20
 MASTER_KEY = "bench-master-key-not-a-secret"
-CONTAINER_SKIP = (
-    "skipped: a container fleet needs a systemd container per host and a deploy"
-    " through docker exec, minutes per fleet size on 2 shared cores, which would"
-    " break the 15-minute budget; molecule/fleet_* cover containers for"
-    " correctness"
-)
+IMAGE = "allfi-ota-test/systemd:bookworm"
+CONTAINER_PREFIX = "allfi-bc"
+CONTAINER_HOSTS = 5
+# What makes systemd run as PID 1 here, as in .config/molecule/config.yml
+# (--privileged is refused: the capability bounding set lacks CAP_SYS_RESOURCE).
+CONTAINER_OPTIONS = [
+    "--cap-add=SYS_ADMIN",
+    "--security-opt=seccomp=unconfined",
+    "--security-opt=apparmor=unconfined",
+    "--cgroupns=host",
+    "--volume=/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs=/run",
+    "--tmpfs=/run/lock",
+    "--network=host",
+]
+CONTAINER_INSTALL_DIR = "/opt/allfi"
 
 _step = 0
 
@@ -255,6 +273,7 @@ class Fleet:
     server: ReleaseServer
     size: int
     ports: dict[str, int] = field(default_factory=dict)
+    kind = "local"
 
     def __post_init__(self) -> None:
         self.ports = {f"bench-{i:02d}": free_port() for i in range(1, self.size + 1)}
@@ -304,6 +323,121 @@ class Fleet:
             sample = probe(port, timeout=2)
             found[host] = sample.version if sample.healthy else None
         return found
+
+
+def docker(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the docker client; never raises for its exit code."""
+    return subprocess.run(
+        ["docker", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def docker_ready() -> str | None:
+    """None when Docker answers and the systemd image is there; else why not."""
+    try:
+        if docker("info", timeout=30).returncode != 0:
+            return "skipped: `docker info` does not answer"
+    except (OSError, subprocess.TimeoutExpired):
+        return "skipped: no docker client, or `docker info` does not answer"
+    if docker("image", "inspect", IMAGE).returncode != 0:
+        say(f"build the image {IMAGE} (tests/images/build.sh systemd, about 50 s)")
+        built = subprocess.run(
+            [str(REPO / "tests" / "images" / "build.sh"), "systemd"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if built.returncode != 0:
+            raise RuntimeError(
+                f"tests/images/build.sh systemd failed: {built.stderr.strip()[-500:]}"
+            )
+    return None
+
+
+@dataclass
+class ContainerFleet(Fleet):
+    """N containers with systemd as PID 1 on the host's network, AllFi on a port each.
+
+    Reached with the community.docker.docker connection; AllFi is deployed by
+    playbooks/deploy.yml as a systemd unit, so the baseline restarts it through
+    systemd and replaces the binary the unit runs.
+    """
+
+    kind = "containers"
+
+    def __post_init__(self) -> None:
+        self.ports = {
+            f"{CONTAINER_PREFIX}-{i:02d}": free_port() for i in range(1, self.size + 1)
+        }
+        self.cache = self.work / "cache-containers"
+        self.inventory = self.work / "inventory-containers.yml"
+        hosts = {
+            name: {"allfi_ota_port": port, "allfi_port": port}
+            for name, port in self.ports.items()
+        }
+        settings = {
+            "ansible_connection": "community.docker.docker",
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_pipelining": True,
+            "allfi_ota_service_manager": "systemd",
+            "allfi_ota_install_dir": CONTAINER_INSTALL_DIR,
+            "allfi_ota_listen_host": "127.0.0.1",
+            "allfi_ota_api_url": self.server.api_url,
+            "allfi_ota_controller_cache_dir": str(self.cache),
+            "allfi_ota_failed_versions_file": str(
+                self.work / "failed-versions-containers.json"
+            ),
+            "allfi_ota_report_dir": str(self.work / "reports-containers"),
+            "allfi_download_base": self.server.api_url,
+            "allfi_dir": CONTAINER_INSTALL_DIR,
+            "allfi_binary": f"{CONTAINER_INSTALL_DIR}/current/allfi",
+            "allfi_restart_with": "systemd",
+            "allfi_service": "allfi",
+        }
+        self.inventory.write_text(
+            json.dumps({"allfi": {"hosts": hosts, "vars": settings}}, indent=2)
+        )
+
+    def reset(self) -> None:
+        """Replace every container with a fresh one and wait for systemd to boot."""
+        self.remove()
+        shutil.rmtree(self.cache, ignore_errors=True)
+        for name in self.ports:
+            started = docker(
+                "run",
+                "--detach",
+                f"--name={name}",
+                f"--hostname={name}",
+                *CONTAINER_OPTIONS,
+                IMAGE,
+                "/lib/systemd/systemd",
+            )
+            if started.returncode != 0:
+                raise RuntimeError(
+                    f"docker run {name} failed: {started.stderr.strip()}"
+                )
+        for name in self.ports:
+            booted = docker(
+                "exec",
+                name,
+                "timeout",
+                "60",
+                "systemctl",
+                "is-system-running",
+                "--wait",
+            )
+            state = booted.stdout.strip()
+            if state not in ("running", "degraded"):
+                raise RuntimeError(f"systemd in {name} did not boot: {state!r}")
+
+    def remove(self) -> None:
+        """Remove this fleet's containers, whatever state they are in."""
+        docker("rm", "--force", "--volumes", *self.ports, timeout=180)
 
 
 def stop_processes(root: Path) -> None:
@@ -397,6 +531,7 @@ class Bench:
         self.reruns: list[dict] = []
         self.downtime: dict[str, dict] = {}
         self.canary: dict = {}
+        self.containers_measured = False
 
     def must(self, run: PlayRun, name: str, what: str) -> PlayRun:
         """Stop the benchmark when a run that must succeed failed."""
@@ -445,6 +580,7 @@ class Bench:
         self.must(run, name, f"{tool} {name}")
         entry = {
             "n": fleet.size,
+            "fleet": fleet.kind,
             "tool": tool,
             "seconds": round(run.seconds, 2),
             "traffic": self.server.since(mark),
@@ -555,6 +691,51 @@ class Bench:
             flush=True,
         )
 
+    def containers(self, fleet: ContainerFleet) -> None:
+        """Deploy FROM on fresh containers, time ours to TO; again for the baseline."""
+        n = fleet.size
+        for tool in ("ours", "baseline"):
+            say(
+                f"containers N={n}: fresh containers; deploy {FROM} with"
+                " playbooks/deploy.yml (systemd)"
+            )
+            fleet.reset()
+            name = f"containers-{tool}-{n}-deploy"
+            deploy = self.must(
+                self.runner.play(
+                    name, fleet, PLAYBOOKS / "deploy.yml", {"allfi_ota_version": FROM}
+                ),
+                name,
+                "the deployment on the containers",
+            )
+            self.expect(fleet, FROM, "the deployment on the containers")
+            print(f"    deployed in {deploy.seconds:.1f} s", flush=True)
+            say(f"containers N={n}: {tool}, {FROM} -> {TO} in one batch")
+            if tool == "ours":
+                playbook = PLAYBOOKS / "upgrade.yml"
+                variables: dict = {
+                    "allfi_ota_version": TO,
+                    "allfi_ota_batches": ONE_BATCH,
+                }
+                extra: dict = {"batches": ONE_BATCH}
+            else:
+                playbook = BASELINE
+                variables = {"allfi_version": TO, "allfi_sha256": self.sha256[TO]}
+                extra = {}
+            run = self.timed(
+                fleet,
+                tool,
+                f"containers-{tool}-{n}-upgrade-{TO}",
+                playbook,
+                variables,
+                version_from=FROM,
+                version_to=TO,
+                **extra,
+            )
+            self.expect(fleet, TO, f"the {tool} rollout on the containers")
+            print(f"    {run.seconds:.1f} s", flush=True)
+        self.containers_measured = True
+
     def baseline(self, fleet: Fleet) -> None:
         """Set the fleet up with the baseline at FROM, then time it to TO and rerun."""
         n = fleet.size
@@ -625,22 +806,66 @@ def install_memory(work: Path) -> list[dict]:
     return json.loads(out.read_text())
 
 
-def collect(bench: Bench, memory: list[dict], info: dict, seconds: float) -> dict:
+def fleet_of(row: dict) -> str:
+    """The fleet a row was measured on; rows from before the container fleet: local."""
+    return row.get("fleet", "local")
+
+
+def found(
+    rows: list[dict], tool: str, n: int, kind: str = "local", what: str = "seconds"
+) -> float | None:
+    """Seconds (or bytes served) of the first row of tool on N hosts of a fleet."""
+    for row in rows:
+        if row["tool"] == tool and row["n"] == n and fleet_of(row) == kind:
+            return row["traffic"]["bytes"] if what == "bytes" else row["seconds"]
+    return None
+
+
+def container_fleet(rows: list[dict], status: str | None) -> dict | str:
+    """The container fleet's settings and ratios, or why it was not measured."""
+    if status is not None:
+        return status
+    ratios = {
+        "rollout": ratio(
+            found(rows, "ours", CONTAINER_HOSTS, "containers"),
+            found(rows, "baseline", CONTAINER_HOSTS, "containers"),
+        ),
+        "bytes_served": ratio(
+            found(rows, "ours", CONTAINER_HOSTS, "containers", "bytes"),
+            found(rows, "baseline", CONTAINER_HOSTS, "containers", "bytes"),
+        ),
+    }
+    return {
+        "n": CONTAINER_HOSTS,
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "load_average_at_start": round(os.getloadavg()[0], 2),
+        "hosts": f"{CONTAINER_HOSTS} Docker containers of {IMAGE} with systemd as"
+        " PID 1, network host, connection community.docker.docker with pipelining,"
+        " allfi_ota_service_manager systemd, each AllFi on its own port",
+        "procedure": f"for each tool: fresh containers, {FROM} deployed by"
+        f" playbooks/deploy.yml (not timed), then the timed rollout to {TO}: ours"
+        " in one batch of 100%, the baseline replacing the binary the unit runs and"
+        " restarting it with ansible.builtin.systemd_service",
+        "ratios_ours_over_baseline": ratios,
+    }
+
+
+def collect(
+    bench: Bench,
+    memory: list[dict],
+    info: dict,
+    seconds: float,
+    containers: str | None,
+) -> dict:
     """Everything measured, with the ratios ours / baseline."""
 
     def seconds_of(rows: list[dict], tool: str, n: int) -> float | None:
-        found = [
-            row["seconds"] for row in rows if row["tool"] == tool and row["n"] == n
-        ]
-        return found[0] if found else None
+        return found(rows, tool, n)
 
     def bytes_of(rows: list[dict], tool: str, n: int) -> float | None:
-        found = [
-            r["traffic"]["bytes"] for r in rows if r["tool"] == tool and r["n"] == n
-        ]
-        return found[0] if found else None
+        return found(rows, tool, n, what="bytes")
 
-    sizes = sorted({row["n"] for row in bench.rollouts})
+    sizes = sorted({row["n"] for row in bench.rollouts if fleet_of(row) == "local"})
     ratios = {
         str(n): {
             "rollout": ratio(
@@ -686,7 +911,7 @@ def collect(bench: Bench, memory: list[dict], info: dict, seconds: float) -> dic
         "downtime": bench.downtime,
         "broken_canary": bench.canary,
         "install_memory": memory,
-        "container_fleet": CONTAINER_SKIP,
+        "container_fleet": container_fleet(bench.rollouts, containers),
         "total_seconds": round(seconds, 1),
     }
 
@@ -715,23 +940,23 @@ def markdown(results: dict) -> str:
         "",
         "## Rollout (wall time, release server traffic)",
         "",
-        "| N | tool | versions | batches | seconds | requests | downloads | bytes"
-        " | load before |",
-        "|---|------|----------|---------|--------:|---------:|----------:|------:"
-        "|---:|",
+        "| N | fleet | tool | versions | batches | seconds | requests | downloads"
+        " | bytes | load before |",
+        "|---|-------|------|----------|---------|--------:|---------:|----------:"
+        "|------:|---:|",
     ]
     for row in results["rollouts"]:
         batches = ", ".join(str(b) for b in row.get("batches", ["all at once"]))
         t = row["traffic"]
         lines.append(
-            f"| {row['n']} | {row['tool']} | {row['version_from']} to"
+            f"| {row['n']} | {fleet_of(row)} | {row['tool']} | {row['version_from']} to"
             f" {row['version_to']} | {batches} | {fmt(row['seconds'], 1)}"
             f" | {t['requests']} | {t['downloads']} | {t['bytes']:,}"
             f" | {row['load_average_before']} |"
         )
     lines += [
         "",
-        "## Ratios ours / baseline",
+        "## Ratios ours / baseline (local hosts)",
         "",
         "| N | rollout, one batch | rollout, canary batches | rerun | bytes served |",
         "|---|---:|---:|---:|---:|",
@@ -801,7 +1026,22 @@ def markdown(results: dict) -> str:
             f"| {row['size_mib']} | {row['source']} | {fmt(row['peak_rss_mib'], 1)}"
             f" | {fmt(row['seconds'], 1)} |"
         )
-    lines += ["", f"Container fleet: {results['container_fleet']}.", ""]
+    lines += ["", "## Container fleet", ""]
+    containers = results["container_fleet"]
+    if isinstance(containers, str):
+        lines += [f"Container fleet: {containers}.", ""]
+        return "\n".join(lines)
+    ratios = containers["ratios_ours_over_baseline"]
+    lines += [
+        f"Hosts: {containers['hosts']}. Procedure: {containers['procedure']}. Rows"
+        " with fleet `containers` in the rollout table above.",
+        "",
+        "| N | rollout ratio ours / baseline | bytes served ratio |",
+        "|---|---:|---:|",
+        f"| {containers['n']} | {fmt(ratios['rollout'])}"
+        f" | {fmt(ratios['bytes_served'])} |",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -816,7 +1056,7 @@ def chart(results: dict, path: Path) -> None:
         label: [
             (row["n"], row["seconds"])
             for row in results["rollouts"]
-            if row["tool"] == tool
+            if row["tool"] == tool and fleet_of(row) == "local"
         ]
         for tool, label in names.items()
     }
@@ -829,6 +1069,17 @@ def chart(results: dict, path: Path) -> None:
     )
 
 
+def merge_containers(results: dict, new_rows: list[dict], status: str | None) -> dict:
+    """results with its container rows and summary replaced by those of new_rows."""
+    rows = [row for row in results["rollouts"] if fleet_of(row) != "containers"]
+    rows += [row for row in new_rows if fleet_of(row) == "containers"]
+    return {
+        **results,
+        "rollouts": rows,
+        "container_fleet": container_fleet(rows, status),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5,20", help="fleet sizes, comma-separated")
@@ -837,8 +1088,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-memory", action="store_true", help="skip install memory"
     )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--skip-containers", action="store_true", help="skip the container fleet"
+    )
+    which.add_argument(
+        "--only",
+        choices=["containers"],
+        help="measure the container fleet alone and merge its rows into the"
+        " results.json and results.md already in --results",
+    )
     options = parser.parse_args(argv)
     sizes = [int(size) for size in options.sizes.split(",")]
+    out = Path(options.results)
+    if options.only and not (out / "results.json").exists():
+        parser.error(f"--only containers needs {out / 'results.json'} to merge into")
     began = time.monotonic()
     info = machine()
     work = Path(tempfile.mkdtemp(prefix="allfi-bn-"))
@@ -848,27 +1112,42 @@ def main(argv: list[str] | None = None) -> int:
         f" load {info['load_average_at_start'][0]}; work folder {work}",
         flush=True,
     )
+    # SIGTERM unwinds like Ctrl-C, so that the finally below removes the containers.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     server = None
+    containers: ContainerFleet | None = None
     try:
         say(f"build the fixture releases into {CATALOG}")
         sha256 = build_catalog()
         say("start the fake GitHub release server on 127.0.0.1")
         server = ReleaseServer(work)
         bench = Bench(work, server, sha256)
-        for n in sizes:
-            fleet = Fleet(work, server, n)
-            bench.baseline(fleet)
-            bench.ours(fleet, with_canary=n == min(sizes))
-            fleet.reset()
         memory: list[dict] = []
-        if not options.skip_memory:
-            say(
-                "peak memory of allfi.ota.install, 16, 128, 512 MiB (install_memory.py)"
+        if not options.only:
+            for n in sizes:
+                fleet = Fleet(work, server, n)
+                bench.baseline(fleet)
+                bench.ours(fleet, with_canary=n == min(sizes))
+                fleet.reset()
+            if not options.skip_memory:
+                say(
+                    "peak memory of allfi.ota.install, 16, 128, 512 MiB"
+                    " (install_memory.py)"
+                )
+                memory = install_memory(work)
+        status = "skipped: --skip-containers" if options.skip_containers else None
+        status = status or docker_ready()
+        if status is None:
+            containers = ContainerFleet(work, server, CONTAINER_HOSTS)
+            bench.containers(containers)
+        else:
+            say(f"container fleet: {status}")
+        if options.only:
+            results = merge_containers(
+                json.loads((out / "results.json").read_text()), bench.rollouts, status
             )
-            memory = install_memory(work)
-        say(f"container fleet: {CONTAINER_SKIP}")
-        results = collect(bench, memory, info, time.monotonic() - began)
-        out = Path(options.results)
+        else:
+            results = collect(bench, memory, info, time.monotonic() - began, status)
         out.mkdir(parents=True, exist_ok=True)
         say(f"write results.json, results.md and rollout-time.png into {out}")
         (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -879,17 +1158,28 @@ def main(argv: list[str] | None = None) -> int:
             f"bench: FAILED: {error} (work folder {work})", file=sys.stderr, flush=True
         )
         return 1
+    except KeyboardInterrupt:
+        print(f"bench: interrupted (work folder {work})", file=sys.stderr, flush=True)
+        return 130
     finally:
+        if containers:
+            say(f"remove the containers {CONTAINER_PREFIX}-*")
+            containers.remove()
         stop_processes(work / "hosts")
         if server:
             server.stop()
         if not options.keep_work:
             shutil.rmtree(work / "ansible-tmp", ignore_errors=True)
-    ratios = results["ratios_ours_over_baseline"]
-    quoted = ", ".join(f"N={n} {fmt(r['rollout'])}" for n, r in ratios.items())
+    quoted = [
+        f"N={n} {fmt(r['rollout'])}"
+        for n, r in results["ratios_ours_over_baseline"].items()
+    ]
+    if isinstance(results["container_fleet"], dict):
+        ratios = results["container_fleet"]["ratios_ours_over_baseline"]
+        quoted.append(f"containers N={CONTAINER_HOSTS} {fmt(ratios['rollout'])}")
     print(
         f"bench: done in {time.monotonic() - began:.0f} s; rollout time ours/baseline"
-        f" {quoted}; results in {out}; logs in {work / 'logs'}",
+        f" {', '.join(quoted)}; results in {out}; logs in {work / 'logs'}",
         flush=True,
     )
     return 0

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The allfi.ota benchmarks (`make bench`): ours beside a hand-written baseline on
-# 5 and 20 local hosts, the release server's traffic, reruns, downtime, the
-# broken canary and the install module's memory. Results go to bench/results/
+# 5 and 20 local hosts and 5 systemd containers (when Docker answers), the
+# release server's traffic, reruns, downtime, the broken canary and the install
+# module's memory. Results go to bench/results/
 # (results.json, results.md, rollout-time.png); details in bench/run.py.
 # Usage: bench/run.sh [--sizes 5,20] [--keep-work] [--skip-memory]
+#        [--skip-containers | --only containers]
 # Needs root (the releases are installed root-owned, as on a real host) and gcc
 # (the AllFi stand-in is C). About 10 to 15 minutes on 2 cores.
 set -euo pipefail
