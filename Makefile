@@ -80,10 +80,13 @@ build-tools: ## Install gcc and static libc with apt when missing (the AllFi sta
 docker: ## Install docker.io and debootstrap when missing; start dockerd when stopped.
 	@echo "==> docker: make sure a Docker engine answers"
 	@bash scripts/ensure-docker.sh
+	@echo "==> docker: make sure the Compose v2 plugin answers (docker compose)"
+	@bash scripts/ensure-compose.sh
 
 images: docker ## Build the test images from Debian packages (each skipped when present).
-	@echo "==> images: build the missing test images (systemd, sshd, openrc)"
+	@echo "==> images: build the missing test images (systemd, sshd, openrc, busybox)"
 	@bash tests/images/build.sh
+	@bash tests/images/busybox/build.sh
 
 # --- checks ------------------------------------------------------------------
 
