@@ -4,32 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / ".build" / "collections"
+from tests.fixtures.modules import run_module
+
 TOKEN = "ghp_fixture_token"
 NAME = "allfi-1.2.0-linux-amd64.tar.gz"
-
-
-def run_module(name: str, args: dict, check_mode: bool = False) -> dict:
-    """Run a collection module as Ansible would, in a child Python; return its JSON."""
-    module_args = {**args, "_ansible_check_mode": check_mode}
-    completed = subprocess.run(
-        [sys.executable, "-m", f"ansible_collections.allfi.ota.plugins.modules.{name}"],
-        input=json.dumps({"ANSIBLE_MODULE_ARGS": module_args}),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(COLLECTIONS)},
-        timeout=120,
-        check=False,
-    )
-    assert completed.stdout, completed.stderr
-    return json.loads(completed.stdout)
 
 
 def asset(github, repo="your-finance/allfi", tag="v1.2.0", name=NAME) -> dict:

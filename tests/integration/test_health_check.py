@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.fixtures.modules import run_module
 from tests.fixtures.net import free_port
 from tests.fixtures.standin import build_standin
-
-REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / ".build" / "collections"
-
-
-def run_module(name: str, args: dict) -> dict:
-    """Run a collection module as Ansible would, in a child Python; return its JSON."""
-    completed = subprocess.run(
-        [sys.executable, "-m", f"ansible_collections.allfi.ota.plugins.modules.{name}"],
-        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(COLLECTIONS)},
-        timeout=120,
-        check=False,
-    )
-    assert completed.stdout, completed.stderr
-    return json.loads(completed.stdout)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,30 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.modules import run_module
 from tests.fixtures.net import free_port
 from tests.fixtures.standin import build_standin
 
-REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / ".build" / "collections"
 MASTER_KEY = "c2VjcmV0LW1hc3Rlci1rZXktZm9yLXRlc3RzLW9ubHk="
-
-
-def run_module(name: str, args: dict, check_mode: bool = False) -> dict:
-    """Run a collection module as Ansible would, in a child Python; return its JSON."""
-    module_args = dict(args)
-    module_args["_ansible_check_mode"] = check_mode
-    payload = json.dumps({"ANSIBLE_MODULE_ARGS": module_args})
-    completed = subprocess.run(
-        [sys.executable, "-m", f"ansible_collections.allfi.ota.plugins.modules.{name}"],
-        input=payload,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(COLLECTIONS)},
-        timeout=120,
-        check=False,
-    )
-    assert completed.stdout, completed.stderr
-    return json.loads(completed.stdout)
 
 
 def health(port: int) -> dict | None:

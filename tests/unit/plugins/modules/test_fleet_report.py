@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[4]
-COLLECTIONS = REPO / ".build" / "collections"
+from tests.fixtures.modules import run_module
+
 ROWS = [
     {"host": "web1", "version": "1.2.0", "result": "upgraded"},
     {"host": "web22", "version": None, "result": "not reached"},
 ]
 
 
-def run_module(args: dict, check_mode: bool = False) -> dict:
-    """Run the module in a child Python, as Ansible would; return its JSON."""
-    payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check_mode}}
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ansible_collections.allfi.ota.plugins.modules.fleet_report",
-        ],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(COLLECTIONS)},
-        timeout=60,
-        check=False,
-    )
-    assert completed.stdout, completed.stderr
-    return json.loads(completed.stdout)
-
-
 def test_renders_the_table_without_files():
-    result = run_module({"rows": ROWS, "columns": ["host", "version", "result"]})
+    result = run_module(
+        "fleet_report", {"rows": ROWS, "columns": ["host", "version", "result"]}
+    )
 
     assert result["changed"] is False
     assert result["table"] == [
@@ -59,12 +37,12 @@ def test_writes_the_files_once_and_not_in_check_mode(tmp_path):
         "markdown_path": str(tmp_path / "out" / "report.md"),
     }
 
-    checked = run_module(args, check_mode=True)
+    checked = run_module("fleet_report", args, check_mode=True)
     assert checked["changed"] is True
     assert not (tmp_path / "out").exists()
 
-    written = run_module(args)
-    again = run_module(args)
+    written = run_module("fleet_report", args)
+    again = run_module("fleet_report", args)
 
     assert written["changed"] is True
     assert again["changed"] is False
@@ -74,7 +52,7 @@ def test_writes_the_files_once_and_not_in_check_mode(tmp_path):
 
 
 def test_refuses_a_bad_column_with_one_message():
-    result = run_module({"rows": ROWS, "columns": ["host:wide"]})
+    result = run_module("fleet_report", {"rows": ROWS, "columns": ["host:wide"]})
 
     assert result["failed"] is True
     assert result["msg"] == (
